@@ -266,15 +266,17 @@ int fs_read_file_at(int dirfd, const char *path, size_t max_size, char **ret, si
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	size_t cap = 4096, len = 0;
+	/* read up to max_size + 1 bytes: one more than allowed means too big */
+	size_t limit = max_size + 1;
+	size_t cap = limit < 4096 ? limit : 4096, len = 0;
 	_cleanup_free_ char *buf = malloc(cap + 1);
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
 		if (len == cap) {
-			if (cap >= max_size)
+			if (cap >= limit)
 				return -EFBIG;
-			cap = cap * 2 > max_size ? max_size : cap * 2;
+			cap = cap * 2 > limit ? limit : cap * 2;
 			char *nb = realloc(buf, cap + 1);
 			if (!nb)
 				return -ENOMEM;
@@ -290,6 +292,8 @@ int fs_read_file_at(int dirfd, const char *path, size_t max_size, char **ret, si
 			break;
 		len += (size_t)n;
 	}
+	if (len > max_size)
+		return -EFBIG;
 	buf[len] = '\0';
 	if (ret_len)
 		*ret_len = len;
