@@ -28,6 +28,8 @@
 
 struct rcli {
 	struct hull_runtime rt;
+	int argc;    /* the whole command line, for re-executing */
+	char **argv;
 };
 
 static int fail(hull_error *e)
@@ -82,7 +84,7 @@ static int cmd_create_or_run(struct rcli *c, int argc, char **argv, bool run)
 		.preserve_fds = preserve,
 	};
 	hull_error *e = NULL;
-	if (rt_ensure_sealed_self(argc, argv, &e) < 0)
+	if (rt_ensure_sealed_self(c->argc, c->argv, &e) < 0)
 		return fail(e);
 	if (!run)
 		return rt_create(&c->rt, argv[pos], &o, &e) < 0 ? fail(e) : 0;
@@ -406,7 +408,7 @@ static int cmd_exec(struct rcli *c, int argc, char **argv)
 		goto out;
 	}
 	const char *id = argv[pos];
-	if (rt_ensure_sealed_self(argc, argv, &e) < 0) {
+	if (rt_ensure_sealed_self(c->argc, c->argv, &e) < 0) {
 		code = fail(e);
 		goto out;
 	}
@@ -660,7 +662,9 @@ int runtime_cli_main(int argc, char **argv)
 		usage(g);
 		return 1;
 	}
-	struct rcli c = { .rt = { .root = root ? root : rt_default_root(), .systemd_cgroup = systemd } };
+	struct rcli c = { .rt = { .root = root ? root : rt_default_root(), .systemd_cgroup = systemd },
+			  .argc = argc,
+			  .argv = argv };
 	_cleanup_free_ char *absroot = NULL;
 	if (c.rt.root[0] != '/') {
 		char cwd[4096];

@@ -148,7 +148,8 @@ bool cgroup_wait_empty(const char *dir, int timeout_ms);
  * briefly); a missing dir is fine. */
 int cgroup_rmdir_tree(const char *dir, hull_error **err);
 /* Whether res asks for nothing a cgroup would enforce (NULL counts as
- * empty; device rules do not count, see cgroup_create). */
+ * empty).  Device rules do not count: without a cgroup of its own a
+ * container cannot be given device nodes it could not already open. */
 bool cgroup_resources_empty(const struct oci_resources *res);
 /* Sleep for the attempt-th step of a short backoff (1ms doubling to 32ms). */
 void cgroup_backoff(unsigned attempt);

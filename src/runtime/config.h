@@ -284,8 +284,10 @@ int oci_config_load(const char *bundle, struct oci_config **ret, hull_error **er
 
 /* Parse only a "process" object (used by `exec --process FILE`). */
 int oci_process_parse(json_t *obj, struct oci_process *ret, hull_error **err);
+/* Free what a parsed oci_process owns and zero it. */
 void oci_process_clear(struct oci_process *p);
 
+/* Free a config and everything it owns; NULL is fine. */
 void oci_config_free(struct oci_config *c);
 
 /* Map "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 if unknown. */

@@ -383,6 +383,7 @@ static int do_create(const struct hull_runtime *rt, const char *id, const struct
 		.no_pivot = o->no_pivot,
 		.no_new_keyring = o->no_new_keyring,
 		.preserve_fds = o->preserve_fds,
+		.lock_fd = lockfd,
 	};
 	struct sync_msg m;
 	if (!has_joins) {

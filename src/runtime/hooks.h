@@ -7,10 +7,12 @@
 #include "util/error.h"
 
 /* Run all hooks of `kind`.  A hook that fails (non-zero exit, signal, or
- * timeout) is an error naming the hook kind, its path and the reason. */
+ * timeout) is an error naming the hook kind, its path and the reason.
+ * The hook's stdout and stderr both go to our stderr. */
 int hooks_run(const struct oci_hooks *hooks, enum oci_hook_kind kind, const char *state_json,
 	      hull_error **err);
 
+/* The config.json name of a hook kind ("prestart", "createRuntime", ...). */
 const char *hooks_kind_name(enum oci_hook_kind kind);
 
 #endif

@@ -224,19 +224,19 @@ _Noreturn void init_finish_process(const struct finish_args *f)
 
 	/* Without no_new_privs a filter can only be loaded while we still hold
 	 * CAP_SYS_ADMIN, so before the user change; with it, as late as can be. */
-	if (f->seccomp && !p->no_new_privileges && seccomp_load(f->seccomp, NULL, &err) < 0)
+	if (f->seccomp && !p->no_new_privileges && hull_seccomp_load(f->seccomp, NULL, &err) < 0)
 		init_fail(f->sync_fd, err);
-	if (p->has_caps && sec_drop_bounding(&p->caps, &err) < 0)
+	if (sec_drop_bounding(&p->caps, &err) < 0)
 		init_fail(f->sync_fd, err);
 	if (sec_set_user(&p->user, f->setgroups_allowed, &err) < 0)
 		init_fail(f->sync_fd, err);
-	if (p->has_caps && sec_apply_caps(&p->caps, &err) < 0)
+	if (sec_apply_caps(&p->caps, &err) < 0)
 		init_fail(f->sync_fd, err);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		hull_error_set(&err, errno, "set no_new_privs");
 		init_fail(f->sync_fd, err);
 	}
-	if (f->seccomp && p->no_new_privileges && seccomp_load(f->seccomp, NULL, &err) < 0)
+	if (f->seccomp && p->no_new_privileges && hull_seccomp_load(f->seccomp, NULL, &err) < 0)
 		init_fail(f->sync_fd, err);
 
 	/* No host fd may reach the container (CVE-2024-21626): everything past
@@ -247,6 +247,8 @@ _Noreturn void init_finish_process(const struct finish_args *f)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
 
+	/* from here on the runtime may exit (create does): do not die with it */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (sync_send(f->sync_fd, f->fifo_fd >= 0 ? SYNC_READY : SYNC_EXEC_READY, 0, NULL) < 0)
 		_exit(1);
 
@@ -283,6 +285,9 @@ _Noreturn void init_main(const struct init_args *a)
 	const struct oci_config *cfg = a->cfg;
 	struct sync_msg m;
 
+	/* the flock is shared with our copy of the fd: let it go */
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
 	reset_signals();
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 

@@ -89,6 +89,7 @@ struct init_args {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
+	int lock_fd;           /* the runtime's state lock: closed at once */
 };
 
 /* Runs in the cloned child; never returns (execs or _exit()s). */

@@ -63,14 +63,9 @@ int seccomp_compile(const struct oci_seccomp *s, struct hull_bpf **ret, hull_err
 
 /* Load a compiled filter into the calling thread/process.  When the filter
  * asks for a notify listener, the listener fd is returned in *ret_listener
- * (else -1); ret_listener may be NULL.
- * (Named hull_seccomp_load: libseccomp has its own seccomp_load(ctx).  The
- * 3-argument macro keeps the old name working in files that do not include
- * <seccomp.h>.) */
+ * (else -1); ret_listener may be NULL.  (Not "seccomp_load": libseccomp
+ * has a function of that name.) */
 int hull_seccomp_load(const struct hull_bpf *bpf, int *ret_listener, hull_error **err);
-#ifndef _SECCOMP_H
-#define seccomp_load(bpf, ret_listener, err) hull_seccomp_load(bpf, ret_listener, err)
-#endif
 
 void hull_bpf_free(struct hull_bpf *bpf);
 

@@ -21,7 +21,8 @@ typedef struct hull_error {
  * it can be used as `return hull_error_set(err, errno, "open '%s'", p);`. */
 int hull_error_set(hull_error **err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int hull_error_setv(hull_error **err, int errnum, const char *fmt, va_list ap);
+int hull_error_setv(hull_error **err, int errnum, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* Prefix the existing error with context: "<context>: <old message>".
  * If no error is set yet, behaves like hull_error_set(err, 0, ...).
