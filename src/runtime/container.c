@@ -67,7 +67,7 @@ int container_clone_flags(const struct oci_config *cfg, bool *ret_has_joins)
 		const struct oci_namespace *ns = &cfg->linux_.namespaces[i];
 		if (ns->path && *ns->path)
 			joins = true;
-		else
+		else if (ns->type != CLONE_NEWTIME) /* the init makes it: offsets first */
 			flags |= ns->type;
 	}
 	if (ret_has_joins)

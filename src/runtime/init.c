@@ -271,6 +271,37 @@ _Noreturn void init_finish_process(const struct finish_args *f)
 	init_fail(-1, err);
 }
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* A time namespace must get its offsets before any process is in it, so
+ * it cannot come from clone(): unshare one for our children, write the
+ * offsets, then join it ourselves. */
+static int setup_time_namespace(const struct oci_config *cfg, hull_error **err)
+{
+	const struct oci_linux *l = &cfg->linux_;
+	if (unshare(CLONE_NEWTIME) < 0)
+		return hull_error_set(err, errno, "create a time namespace");
+	if (l->has_time_offsets_monotonic || l->has_time_offsets_boottime) {
+		char buf[128];
+		int n = 0;
+		if (l->has_time_offsets_monotonic)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "monotonic %lld %u\n",
+				      (long long)l->monotonic_secs, l->monotonic_nanosecs);
+		if (l->has_time_offsets_boottime)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "boottime %lld %u\n",
+				      (long long)l->boottime_secs, l->boottime_nanosecs);
+		_cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, buf, (size_t)n) != n)
+			return hull_error_set(err, errno, "write time offsets '%.*s'", n - 1, buf);
+	}
+	_cleanup_close_ int ns = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWTIME) < 0)
+		return hull_error_set(err, errno, "join the new time namespace");
+	return 0;
+}
+
 static bool setgroups_allowed(void)
 {
 	_cleanup_free_ char *s = NULL;
@@ -311,6 +342,9 @@ _Noreturn void init_main(const struct init_args *a)
 			init_fail(a->sync_fd, err);
 		}
 	}
+	const struct oci_namespace *timens = oci_config_namespace(cfg, CLONE_NEWTIME);
+	if (timens && !timens->path && setup_time_namespace(cfg, &err) < 0)
+		init_fail(a->sync_fd, err);
 	const struct oci_namespace *netns = oci_config_namespace(cfg, CLONE_NEWNET);
 	if (netns && !netns->path && loopback_up(&err) < 0)
 		init_fail(a->sync_fd, err);
