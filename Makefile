@@ -6,10 +6,11 @@ BUILD_SAN  ?= build-san
 PREFIX     ?= /usr/local
 DEB_PKGS   := meson ninja-build pkg-config gcc libc6-dev \
 	libseccomp-dev libcap-dev libjansson-dev libcmocka-dev \
+	libarchive-dev libssl-dev libsqlite3-dev \
 	bats busybox-static uidmap iproute2 procps jq
 DEMO       := $(BUILD)/demo
 
-.PHONY: all deps build run check unit unit-san system install clean
+.PHONY: all deps build run check unit unit-san system install clean fuzz
 
 all: build
 
@@ -58,3 +59,14 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS.  Not part of check.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang
+	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=disabled
+	ninja -C build-fuzz
+	for f in build-fuzz/fuzz_*; do \
+	  mkdir -p build-fuzz/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$(basename $$f) || exit 1; \
+	done

@@ -53,7 +53,9 @@
 /* Field paths longer than FPATH are cut short on purpose: they only name
  * the field in messages. */
 #pragma GCC diagnostic push
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 static const char *join(char buf[static FPATH], const char *parent, const char *key)
 {
 	/* a field path longer than FPATH is cut short: it is only for messages */
