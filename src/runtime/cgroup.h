@@ -154,4 +154,19 @@ bool cgroup_resources_empty(const struct oci_resources *res);
 /* Sleep for the attempt-th step of a short backoff (1ms doubling to 32ms). */
 void cgroup_backoff(unsigned attempt);
 
+/* ---- cgroup v2 device access (cgroup_v2_devices.c), used by cgroup_v2.c.
+ * Rules apply in order; each access bit of a device is decided by the last
+ * rule matching the device that names the bit; what no rule allows is
+ * denied. ---- */
+struct bpf_insn;
+/* Translate rules into a BPF_PROG_TYPE_CGROUP_DEVICE program: a malloc'd
+ * array of *ret_n instructions returning 1 (allow) or 0 (deny). */
+int cgroup_v2_devices_program(const struct oci_device_cgroup *rules, size_t n, struct bpf_insn **ret,
+			      size_t *ret_n, hull_error **err);
+/* Load the program for rules and attach it to the cgroup2 directory dir
+ * (`path` names the cgroup in errors), replacing the one an earlier call
+ * attached; n == 0 leaves the cgroup as it is. */
+int cgroup_v2_devices_apply(const char *dir, const char *path, const struct oci_device_cgroup *rules, size_t n,
+			    hull_error **err);
+
 #endif

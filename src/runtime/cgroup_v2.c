@@ -303,9 +303,9 @@ static int v2_apply(const char *path, const struct oci_resources *r, hull_error 
 		return -1;
 	if (r->has_net_class_id)
 		log_debug("cgroup: network classID needs the v1 net_cls controller, ignored on cgroup v2");
-	if (r->n_devices > 0)
-		log_debug("cgroup: device rules on cgroup v2 need an eBPF program, not implemented: %zu rule(s) ignored",
-			  r->n_devices);
+	/* device rules: an eBPF program attached to the cgroup (cgroup_v2_devices.c) */
+	if (cgroup_v2_devices_apply(dir, path, r->devices, r->n_devices, err) < 0)
+		return -1;
 	for (size_t i = 0; i < r->n_unified; i++) {
 		const char *k = r->unified_keys[i];
 		if (!safe_name(k))

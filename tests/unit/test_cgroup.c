@@ -1045,6 +1045,479 @@ static void test_v2_real(void **state)
 	unsetenv("HULL_CGROUP_ROOT");
 }
 
+/* ---- cgroup v2 device rules: an eBPF program (cgroup_v2_devices.c) ----
+ *
+ * The real test runs the generated programs in the kernel: a cgroup below
+ * the cgroup2 mount (the hybrid layout's controller-less /sys/fs/cgroup/
+ * unified works: device programs need no controller), a child moved into
+ * it, and what the child may open and mknod. */
+#include <linux/bpf.h>
+#include <sys/capability.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+static char devt_nodes[64]; /* temp dir of device nodes made by the parent */
+
+/* The cgroup2 mount to test on, or NULL (not root, no cgroup2). */
+static const char *devt_root(void)
+{
+	struct statfs s;
+	const char *root = getenv("HULL_TEST_CGROUP2") ? getenv("HULL_TEST_CGROUP2") : "/sys/fs/cgroup/unified";
+	if (geteuid() != 0 || statfs(root, &s) < 0 || s.f_type != CGROUP2_SUPER_MAGIC)
+		return NULL;
+	return root;
+}
+
+/* Whether the kernel loads a device program for us at all. */
+static bool devt_bpf_ok(void)
+{
+	struct oci_device_cgroup deny = { .allow = false, .type = 'a', .major = -1, .minor = -1 };
+	struct bpf_insn *insns = NULL;
+	size_t n = 0;
+	hull_error *e = NULL;
+	if (cgroup_v2_devices_program(&deny, 1, &insns, &n, &e) < 0) {
+		hull_error_free(e);
+		return false;
+	}
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+	a.insns = (uint64_t)(uintptr_t)insns;
+	a.insn_cnt = (uint32_t)n;
+	a.license = (uint64_t)(uintptr_t) "Apache";
+	int fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	free(insns);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Number of device programs attached directly to cgroup dir. */
+static int devt_count_progs(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.query.target_fd = (uint32_t)fd;
+	a.query.attach_type = BPF_CGROUP_DEVICE;
+	int r = (int)syscall(__NR_bpf, BPF_PROG_QUERY, &a, sizeof(a));
+	close(fd);
+	assert_int_equal(r, 0);
+	return (int)a.query.prog_cnt;
+}
+
+enum devt_op { DEVT_OPEN, DEVT_ACCESS, DEVT_MKNOD };
+
+/* One access tried in the child; `want` is the errno expected (0 for
+ * success; ENXIO: allowed, but no driver behind the fake major 3333). */
+struct devt_probe {
+	enum devt_op op;
+	const char *path; /* OPEN/ACCESS: absolute, or a node in devt_nodes */
+	int flags;        /* OPEN */
+	char type;        /* MKNOD: 'c' or 'b' */
+	unsigned major, minor;
+	int want;
+};
+
+#define P_OPEN(p, f, w) { .op = DEVT_OPEN, .path = (p), .flags = (f), .want = (w) }
+#define P_ACCESS(p, w) { .op = DEVT_ACCESS, .path = (p), .want = (w) }
+#define P_MKNOD(t, ma, mi, w) { .op = DEVT_MKNOD, .type = (t), .major = (ma), .minor = (mi), .want = (w) }
+
+static int devt_do(const struct devt_probe *p)
+{
+	char path[256];
+	if (p->op == DEVT_MKNOD) {
+		snprintf(path, sizeof(path), "%s/mk", devt_nodes);
+		mode_t mode = (p->type == 'b' ? S_IFBLK : S_IFCHR) | 0600;
+		if (mknod(path, mode, makedev(p->major, p->minor)) < 0)
+			return errno;
+		unlink(path);
+		return 0;
+	}
+	if (p->path[0] == '/')
+		snprintf(path, sizeof(path), "%s", p->path);
+	else
+		snprintf(path, sizeof(path), "%s/%s", devt_nodes, p->path);
+	if (p->op == DEVT_ACCESS)
+		return access(path, F_OK) < 0 ? errno : 0;
+	int fd = open(path, p->flags | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+/* Fork a child, move it into cgroup dir (its cgroup.procs), run the probes
+ * there and check each result. */
+static void devt_check(const char *dir, const char *what, const struct devt_probe *p, size_t n)
+{
+	int pfd[2];
+	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		char f[300], buf[32];
+		snprintf(f, sizeof(f), "%s/cgroup.procs", dir);
+		int len = snprintf(buf, sizeof(buf), "%d", (int)getpid());
+		int fd = open(f, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, buf, (size_t)len) != len)
+			_exit(100);
+		close(fd);
+		for (size_t i = 0; i < n; i++) {
+			int r = devt_do(&p[i]);
+			if (write(pfd[1], &r, sizeof(r)) != sizeof(r))
+				_exit(101);
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	int got[64];
+	assert_true(n <= ARRAY_SIZE(got));
+	size_t have = 0;
+	while (have < n) {
+		ssize_t k = read(pfd[0], &got[have], sizeof(int));
+		if (k != sizeof(int))
+			break;
+		have++;
+	}
+	close(pfd[0]);
+	int ws = 0;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		fail_msg("%s: probe child failed (status 0x%x)", what, ws);
+	assert_int_equal(have, n);
+	for (size_t i = 0; i < n; i++) {
+		if (got[i] == p[i].want)
+			continue;
+		if (p[i].op == DEVT_MKNOD)
+			fail_msg("%s: probe %zu mknod %c %u:%u: got '%s', want '%s'", what, i, p[i].type, p[i].major,
+				 p[i].minor, strerror(got[i]), strerror(p[i].want));
+		fail_msg("%s: probe %zu %s '%s' flags 0%o: got '%s', want '%s'", what, i,
+			 p[i].op == DEVT_OPEN ? "open" : "access", p[i].path, (unsigned)p[i].flags, strerror(got[i]),
+			 strerror(p[i].want));
+	}
+}
+
+static void devt_cgdir(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/hull-devtest-%d", devt_root(), (int)getpid());
+}
+
+static void devt_mknode(const char *name, mode_t type, unsigned major, unsigned minor)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", devt_nodes, name);
+	assert_int_equal(mknod(p, type | 0666, makedev(major, minor)), 0);
+}
+
+/* Skip unless root with a cgroup2 mount and bpf(2); make the node dir. */
+static void devt_require(void)
+{
+	if (!devt_root() || !devt_bpf_ok())
+		skip();
+	snprintf(devt_nodes, sizeof(devt_nodes), "/tmp/hull-devnodes-XXXXXX");
+	assert_non_null(mkdtemp(devt_nodes));
+	devt_mknode("null", S_IFCHR, 1, 3);
+	devt_mknode("zero", S_IFCHR, 1, 5);
+	devt_mknode("full", S_IFCHR, 1, 7);
+	devt_mknode("fc1", S_IFCHR, 3333, 1);
+	devt_mknode("fc2", S_IFCHR, 3333, 2);
+	devt_mknode("fb1", S_IFBLK, 3333, 1);
+}
+
+static int devt_teardown(void **state)
+{
+	if (devt_root()) {
+		char dir[256];
+		devt_cgdir(dir, sizeof(dir));
+		hull_error *e = NULL;
+		cgroup_rmdir_tree(dir, &e);
+		hull_error_free(e);
+	}
+	if (devt_nodes[0])
+		fs_rm_rf(devt_nodes);
+	devt_nodes[0] = '\0';
+	unsetenv("HULL_CGROUP_ROOT");
+	unsetenv("HULL_CGROUP_MODE");
+	return 0;
+}
+
+/* Rule checking that needs no kernel: bad rules are refused naming the rule,
+ * a non-cgroup2 directory outside a test tree is an error, no rules is a
+ * no-op, and programs end in a verdict. */
+static void test_v2_devices_program(void **state)
+{
+	struct oci_device_cgroup bad_type = { .allow = true, .type = 'x', .major = -1, .minor = -1 };
+	struct oci_device_cgroup bad_major = { .allow = true, .type = 'c', .major = -5, .minor = 1 };
+	struct oci_device_cgroup bad_access = { .allow = true, .type = 'c', .major = 1, .minor = 3,
+						.access = (char *)"rx" };
+	struct oci_device_cgroup ok[2] = {
+		{ .allow = false, .type = 'a', .major = -1, .minor = -1 },
+		{ .allow = true, .type = 'c', .major = 1, .minor = 3, .access = (char *)"rw" },
+	};
+	struct bpf_insn *insns = NULL;
+	size_t n = 0;
+	expect_err(cgroup_v2_devices_program(&bad_type, 1, &insns, &n, &e), "device rule 0: invalid type 'x'");
+	expect_err(cgroup_v2_devices_program(&bad_major, 1, &insns, &n, &e), "device rule 0: invalid major -5");
+	struct oci_device_cgroup two[2] = { ok[0], bad_access };
+	expect_err(cgroup_v2_devices_program(two, 2, &insns, &n, &e), "device rule 1: invalid access 'rx'");
+	expect_err(cgroup_v2_devices_apply("/tmp", "/hull/x", &bad_type, 1, &e),
+		   "linux.resources.devices for '/hull/x': device rule 0: invalid type 'x'");
+
+	/* what the programs do is checked in the kernel (test_v2_devices_rules);
+	 * here only that they end in an exit and grow with the rules */
+	expect_ok(cgroup_v2_devices_program(ok, 1, &insns, &n, &e_));
+	size_t n1 = n;
+	assert_int_equal(insns[n - 1].code, BPF_JMP | BPF_EXIT);
+	free(insns);
+	expect_ok(cgroup_v2_devices_program(ok, 2, &insns, &n, &e_));
+	assert_true(n > n1);
+	assert_int_equal(insns[n - 1].code, BPF_JMP | BPF_EXIT);
+	free(insns);
+
+	unsetenv("HULL_CGROUP_ROOT");
+	expect_err(cgroup_v2_devices_apply("/tmp", "/hull/x", ok, 2, &e),
+		   "attach the device filter to '/hull/x': '/tmp' is not a cgroup2 directory");
+	/* a fake tree (HULL_CGROUP_ROOT) is skipped: the fake-tree tests rely on it */
+	setenv("HULL_CGROUP_ROOT", "/tmp", 1);
+	expect_ok(cgroup_v2_devices_apply("/tmp", "/hull/x", ok, 2, &e_));
+	unsetenv("HULL_CGROUP_ROOT");
+	/* no rules: nothing to do, not even opening the directory */
+	expect_ok(cgroup_v2_devices_apply("/nonexistent", "/hull/x", NULL, 0, &e_));
+}
+
+/* The brief's case through the public API: cgroup_create attaches the
+ * program, cgroup_update replaces it, cgroup_destroy removes the cgroup. */
+static void test_v2_devices_real(void **state)
+{
+	devt_require();
+	const char *root = devt_root();
+	setenv("HULL_CGROUP_ROOT", root, 1);
+	unsetenv("HULL_CGROUP_MODE");
+	char path[64], dir[256];
+	snprintf(path, sizeof(path), "/hull-devtest-%d", (int)getpid());
+	devt_cgdir(dir, sizeof(dir));
+
+	struct oci_device_cgroup rules[] = {
+		{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = 3, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = 5, .access = (char *)"r" },
+	};
+	struct oci_resources r = { 0 };
+	r.devices = rules;
+	r.n_devices = ARRAY_SIZE(rules);
+	struct hull_cgroup *cg = NULL;
+	expect_ok(cgroup_create(path, &r, &cg, &e_));
+	assert_true(cg->created);
+	assert_int_equal(cg->mode, CGROUP_MODE_V2);
+	assert_int_equal(devt_count_progs(dir), 1);
+
+	static const struct devt_probe first[] = {
+		P_OPEN("/dev/null", O_RDWR, 0),   P_OPEN("/dev/zero", O_RDONLY, 0),
+		P_OPEN("/dev/zero", O_WRONLY, EPERM), P_OPEN("/dev/zero", O_RDWR, EPERM),
+		P_OPEN("/dev/full", O_RDONLY, EPERM), P_OPEN("/dev/full", O_WRONLY, EPERM),
+		P_ACCESS("/dev/zero", 0),         P_ACCESS("/dev/full", EPERM),
+		P_MKNOD('c', 1, 3, 0),            P_MKNOD('c', 1, 5, EPERM),
+		P_MKNOD('c', 1, 7, EPERM),        P_OPEN("fb1", O_RDONLY, EPERM),
+	};
+	devt_check(dir, "create", first, ARRAY_SIZE(first));
+	/* the test process itself is outside: not restricted */
+	int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	close(fd);
+
+	/* update: the new program replaces the old one */
+	struct oci_device_cgroup rules2[] = {
+		{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = 7, .access = (char *)"rw" },
+	};
+	struct oci_resources r2 = { 0 };
+	r2.devices = rules2;
+	r2.n_devices = ARRAY_SIZE(rules2);
+	expect_ok(cgroup_update(cg, &r2, &e_));
+	assert_int_equal(devt_count_progs(dir), 1);
+	static const struct devt_probe second[] = {
+		P_OPEN("/dev/full", O_RDWR, 0), P_OPEN("/dev/null", O_RDONLY, EPERM),
+		P_OPEN("/dev/zero", O_RDONLY, EPERM), P_MKNOD('c', 1, 7, EPERM),
+	};
+	devt_check(dir, "update", second, ARRAY_SIZE(second));
+
+	/* an update without device rules keeps the program */
+	struct oci_resources r3 = { 0 };
+	expect_ok(cgroup_update(cg, &r3, &e_));
+	assert_int_equal(devt_count_progs(dir), 1);
+	devt_check(dir, "update without devices", second, ARRAY_SIZE(second));
+
+	expect_ok(cgroup_destroy(cg, &e_));
+	assert_false(exists(dir));
+	cgroup_free(cg);
+}
+
+struct devt_case {
+	const char *what;
+	struct oci_device_cgroup rules[4];
+	size_t n_rules;
+	struct devt_probe probes[10];
+	size_t n_probes;
+};
+
+#define RULE(a, t, ma, mi, acc) { .allow = (a), .type = (t), .major = (ma), .minor = (mi), .access = (char *)(acc) }
+#define NR(...) .rules = { __VA_ARGS__ }, .n_rules = sizeof((struct oci_device_cgroup[]){ __VA_ARGS__ }) / sizeof(struct oci_device_cgroup)
+#define NP(...) .probes = { __VA_ARGS__ }, .n_probes = sizeof((struct devt_probe[]){ __VA_ARGS__ }) / sizeof(struct devt_probe)
+
+/* Rule lists run through the kernel one after another on one cgroup (each
+ * replacing the last program), with what they must allow and deny. */
+static void test_v2_devices_rules(void **state)
+{
+	devt_require();
+	char dir[256];
+	devt_cgdir(dir, sizeof(dir));
+	assert_int_equal(mkdir(dir, 0755), 0);
+
+	static const struct devt_case cases[] = {
+		{ "bits split over two allow rules combine",
+		  NR(RULE(true, 'c', 1, 3, "r"), RULE(true, 'c', 1, 3, "w")),
+		  NP(P_OPEN("null", O_RDWR, 0), P_ACCESS("null", 0), P_MKNOD('c', 1, 3, EPERM),
+		     P_OPEN("zero", O_RDONLY, EPERM)) },
+		{ "no leading deny-all: still an allow list",
+		  NR(RULE(true, 'c', 1, 5, "rwm")),
+		  NP(P_OPEN("zero", O_RDWR, 0), P_OPEN("null", O_RDONLY, EPERM), P_OPEN("fc1", O_RDONLY, EPERM),
+		     P_MKNOD('c', 1, 5, 0)) },
+		{ "allow all",
+		  NR(RULE(true, 'a', -1, -1, "rwm")),
+		  NP(P_OPEN("full", O_RDWR, 0), P_OPEN("fc1", O_RDWR, ENXIO), P_OPEN("fb1", O_RDONLY, ENXIO),
+		     P_MKNOD('b', 3333, 1, 0), P_ACCESS("fc2", 0)) },
+		{ "allow all, then deny a major",
+		  NR(RULE(true, 'a', -1, -1, "rwm"), RULE(false, 'c', 3333, -1, "rwm")),
+		  NP(P_OPEN("fc1", O_RDONLY, EPERM), P_OPEN("fc2", O_WRONLY, EPERM), P_ACCESS("fc1", EPERM),
+		     P_OPEN("fb1", O_RDONLY, ENXIO), P_OPEN("null", O_RDWR, 0), P_MKNOD('c', 3333, 9, EPERM),
+		     P_MKNOD('b', 3333, 9, 0)) },
+		{ "a major, then deny writing one minor",
+		  NR(RULE(true, 'c', 3333, -1, "rwm"), RULE(false, 'c', 3333, 2, "w")),
+		  NP(P_OPEN("fc1", O_RDWR, ENXIO), P_OPEN("fc2", O_RDONLY, ENXIO), P_OPEN("fc2", O_WRONLY, EPERM),
+		     P_OPEN("fc2", O_RDWR, EPERM), P_ACCESS("fc2", 0), P_MKNOD('c', 3333, 2, 0),
+		     P_OPEN("fb1", O_RDONLY, EPERM)) },
+		{ "a later broader deny wins over an earlier allow",
+		  NR(RULE(true, 'c', 1, 3, "rwm"), RULE(false, 'c', -1, -1, "rwm")),
+		  NP(P_OPEN("null", O_RDONLY, EPERM), P_ACCESS("null", EPERM), P_MKNOD('c', 1, 3, EPERM)) },
+		{ "a later allow wins over an earlier deny",
+		  NR(RULE(false, 'c', 1, 3, "rwm"), RULE(true, 'c', 1, 3, "rwm")),
+		  NP(P_OPEN("null", O_RDWR, 0), P_MKNOD('c', 1, 3, 0), P_OPEN("zero", O_RDONLY, EPERM)) },
+		{ "deny all only",
+		  NR(RULE(false, 'a', -1, -1, "rwm")),
+		  NP(P_OPEN("null", O_RDONLY, EPERM), P_ACCESS("null", EPERM), P_MKNOD('c', 1, 3, EPERM),
+		     P_OPEN("fb1", O_RDONLY, EPERM)) },
+		{ "block type and wildcard major",
+		  NR(RULE(false, 'a', -1, -1, "rwm"), RULE(true, 'b', -1, 1, "r")),
+		  NP(P_OPEN("fb1", O_RDONLY, ENXIO), P_OPEN("fb1", O_WRONLY, EPERM), P_OPEN("fc1", O_RDONLY, EPERM),
+		     P_MKNOD('b', 3333, 1, EPERM)) },
+		{ "denying one bit keeps the others",
+		  NR(RULE(true, 'c', 1, 3, "rwm"), RULE(false, 'c', 1, 3, "w")),
+		  NP(P_ACCESS("null", 0), P_OPEN("null", O_RDONLY, 0), P_OPEN("null", O_RDWR, EPERM),
+		     P_OPEN("null", O_WRONLY, EPERM), P_MKNOD('c', 1, 3, 0)) },
+		{ "every bit denied again: F_OK denied",
+		  NR(RULE(true, 'c', 1, 3, "rw"), RULE(false, 'c', 1, 3, "rwm")),
+		  NP(P_ACCESS("null", EPERM), P_OPEN("null", O_RDONLY, EPERM)) },
+		{ "no access given means rwm",
+		  NR(RULE(false, 'a', -1, -1, NULL), RULE(true, 'c', 1, 3, NULL)),
+		  NP(P_OPEN("null", O_RDWR, 0), P_MKNOD('c', 1, 3, 0), P_OPEN("zero", O_RDONLY, EPERM)) },
+		{ "type a with a major",
+		  NR(RULE(true, 'a', 3333, -1, "r")),
+		  NP(P_OPEN("fc1", O_RDONLY, ENXIO), P_OPEN("fb1", O_RDONLY, ENXIO), P_OPEN("fc1", O_WRONLY, EPERM),
+		     P_OPEN("null", O_RDONLY, EPERM)) },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct devt_case *c = &cases[i];
+		hull_error *e = NULL;
+		if (cgroup_v2_devices_apply(dir, "/hull/test", c->rules, c->n_rules, &e) < 0)
+			fail_msg("%s: %s", c->what, e->msg);
+		assert_int_equal(devt_count_progs(dir), 1);
+		devt_check(dir, c->what, c->probes, c->n_probes);
+	}
+
+	/* many rules: jumps stay local, the verifier accepts it */
+	size_t nbig = 3000;
+	struct oci_device_cgroup *big = calloc(nbig, sizeof(*big));
+	assert_non_null(big);
+	big[0] = (struct oci_device_cgroup)RULE(false, 'a', -1, -1, "rwm");
+	for (size_t i = 1; i < nbig; i++)
+		big[i] = (struct oci_device_cgroup)RULE(true, 'c', 3333, (int64_t)i, "r");
+	expect_ok(cgroup_v2_devices_apply(dir, "/hull/test", big, nbig, &e_));
+	free(big);
+	assert_int_equal(devt_count_progs(dir), 1);
+	static const struct devt_probe bigp[] = {
+		P_OPEN("fc1", O_RDONLY, ENXIO), P_OPEN("fc2", O_RDONLY, ENXIO), P_OPEN("fc1", O_WRONLY, EPERM),
+		P_OPEN("fb1", O_RDONLY, EPERM), P_OPEN("null", O_RDONLY, EPERM),
+	};
+	devt_check(dir, "3000 rules", bigp, ARRAY_SIZE(bigp));
+
+	/* a program attached by someone else stays: only ours are replaced */
+	struct bpf_insn *insns = NULL;
+	size_t n = 0;
+	struct oci_device_cgroup allow_all = RULE(true, 'a', -1, -1, "rwm");
+	expect_ok(cgroup_v2_devices_program(&allow_all, 1, &insns, &n, &e_));
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+	a.insns = (uint64_t)(uintptr_t)insns;
+	a.insn_cnt = (uint32_t)n;
+	a.license = (uint64_t)(uintptr_t) "Apache";
+	memcpy(a.prog_name, "other", 6);
+	int pfd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	free(insns);
+	assert_true(pfd >= 0);
+	int cfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(cfd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.target_fd = (uint32_t)cfd;
+	a.attach_bpf_fd = (uint32_t)pfd;
+	a.attach_type = BPF_CGROUP_DEVICE;
+	a.attach_flags = BPF_F_ALLOW_MULTI;
+	assert_int_equal(syscall(__NR_bpf, BPF_PROG_ATTACH, &a, sizeof(a)), 0);
+	close(pfd);
+	close(cfd);
+	assert_int_equal(devt_count_progs(dir), 2);
+	struct oci_device_cgroup only_null = RULE(true, 'c', 1, 3, "rwm");
+	expect_ok(cgroup_v2_devices_apply(dir, "/hull/test", &only_null, 1, &e_));
+	assert_int_equal(devt_count_progs(dir), 2);
+	static const struct devt_probe otherp[] = { P_OPEN("null", O_RDWR, 0), P_OPEN("zero", O_RDONLY, EPERM) };
+	devt_check(dir, "with another program", otherp, ARRAY_SIZE(otherp));
+}
+
+/* Without CAP_BPF / CAP_SYS_ADMIN (as host root: not rootless) loading
+ * fails, and the error names the step and the cgroup. */
+static void test_v2_devices_eperm(void **state)
+{
+	devt_require();
+	char dir[256];
+	devt_cgdir(dir, sizeof(dir));
+	assert_int_equal(mkdir(dir, 0755), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		cap_t none = cap_init();
+		if (!none || cap_set_proc(none) < 0)
+			_exit(10);
+		struct oci_device_cgroup deny = { .allow = false, .type = 'a', .major = -1, .minor = -1 };
+		hull_error *e = NULL;
+		if (cgroup_v2_devices_apply(dir, "/hull/x", &deny, 1, &e) == 0)
+			_exit(11);
+		if (!e || strcmp(e->msg, "load the device filter for '/hull/x': operation not permitted") != 0) {
+			fprintf(stderr, "unexpected error: %s\n", e ? e->msg : "(none)");
+			_exit(12);
+		}
+		_exit(0);
+	}
+	int ws = 0;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	assert_int_equal(devt_count_progs(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1064,6 +1537,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v1_noperm, setup_v1, fake_teardown),
 		cmocka_unit_test_teardown(test_v1_real, real_teardown),
 		cmocka_unit_test_teardown(test_v2_real, real_teardown),
+		cmocka_unit_test(test_v2_devices_program),
+		cmocka_unit_test_teardown(test_v2_devices_real, devt_teardown),
+		cmocka_unit_test_teardown(test_v2_devices_rules, devt_teardown),
+		cmocka_unit_test_teardown(test_v2_devices_eperm, devt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
