@@ -67,7 +67,9 @@ int container_clone_flags(const struct oci_config *cfg, bool *ret_has_joins)
 		const struct oci_namespace *ns = &cfg->linux_.namespaces[i];
 		if (ns->path && *ns->path)
 			joins = true;
-		else if (ns->type != CLONE_NEWTIME) /* the init makes it: offsets first */
+		else if (ns->type != CLONE_NEWTIME && ns->type != CLONE_NEWCGROUP)
+			/* the init makes these: time needs its offsets first, the
+			 * cgroup namespace must start at the container's cgroup */
 			flags |= ns->type;
 	}
 	if (ret_has_joins)
@@ -227,6 +229,66 @@ static char *owner_name(void)
 	return strdup(pw ? pw->pw_name : "");
 }
 
+/* The device rules to apply: the config's, then (as runc does) the devices
+ * every container needs - null, zero, full, random, urandom, tty, console,
+ * ptmx, the pts and tun - and the ones listed in linux.devices, plus mknod
+ * of anything (the node's own rules still decide its use). */
+static struct oci_device_cgroup *with_default_devices(const struct oci_config *cfg, size_t *ret_n)
+{
+	static const struct { char type; int64_t major, minor; const char *access; } defaults[] = {
+		{ 'c', -1, -1, "m" }, { 'b', -1, -1, "m" },   { 'c', 1, 3, "rwm" },  { 'c', 1, 5, "rwm" },
+		{ 'c', 1, 7, "rwm" }, { 'c', 1, 8, "rwm" },   { 'c', 1, 9, "rwm" },  { 'c', 5, 0, "rwm" },
+		{ 'c', 5, 1, "rwm" }, { 'c', 5, 2, "rwm" },   { 'c', 136, -1, "rwm" }, { 'c', 10, 200, "rwm" },
+	};
+	const struct oci_resources *res = &cfg->linux_.resources;
+	size_t n = res->n_devices + ARRAY_SIZE(defaults) + cfg->linux_.n_devices;
+	struct oci_device_cgroup *d = calloc(n, sizeof(*d));
+	if (!d)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < res->n_devices; i++)
+		d[k++] = res->devices[i];
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		d[k++] = (struct oci_device_cgroup){ true, defaults[i].type, defaults[i].major, defaults[i].minor,
+						     (char *)defaults[i].access };
+	for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
+		const struct oci_device *dev = &cfg->linux_.devices[i];
+		if (dev->type != 'c' && dev->type != 'b' && dev->type != 'u')
+			continue;
+		d[k++] = (struct oci_device_cgroup){ true, dev->type == 'b' ? 'b' : 'c', dev->major, dev->minor,
+						     (char *)"rwm" };
+	}
+	*ret_n = k;
+	return d;
+}
+
+/* The init died before READY: say how, and point at a memory limit that is
+ * too low when the kernel's OOM killer is the likely cause. */
+static void init_death_error(pid_t pid, const struct oci_config *cfg, hull_error **err)
+{
+	int status = 0;
+	pid_t w;
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	if (w == pid && WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		const struct oci_resources *res = &cfg->linux_.resources;
+		if (sig == SIGKILL && cfg->linux_.has_resources && res->has_memory_limit && res->memory_limit > 0)
+			hull_error_set(err, 0,
+				       "the container's init was killed (SIGKILL) before it was ready: "
+				       "linux.resources.memory.limit %lld is probably too low",
+				       (long long)res->memory_limit);
+		else
+			hull_error_set(err, 0, "the container's init was killed by signal %d (%s) before it was ready",
+				       sig, strsignal(sig));
+	} else if (w == pid && WIFEXITED(status)) {
+		hull_error_set(err, 0, "the container's init exited with code %d before it was ready",
+			       WEXITSTATUS(status));
+	} else {
+		hull_error_set(err, 0, "the container's init exited before it was ready");
+	}
+}
+
 /* Everything create does.  On failure nothing is left behind. */
 static int do_create(const struct hull_runtime *rt, const char *id, const struct rt_create_opts *o,
 		     bool pty_to_runtime_ok, struct created *ret, hull_error **err)
@@ -333,8 +395,23 @@ static int do_create(const struct hull_runtime *rt, const char *id, const struct
 
 	{
 		_cleanup_free_ char *cgpath = NULL;
-		if (cgroup_resolve_path(cfg->linux_.cgroups_path, id, &cgpath, err) < 0 ||
-		    cgroup_create(cgpath, cfg->linux_.has_resources ? &cfg->linux_.resources : NULL, &cg, err) < 0) {
+		struct oci_resources *res = &cfg->linux_.resources;
+		struct oci_device_cgroup *saved = res->devices;
+		size_t saved_n = res->n_devices;
+		_cleanup_free_ struct oci_device_cgroup *devs = NULL;
+		if (cfg->linux_.has_resources && saved_n > 0) {
+			devs = with_default_devices(cfg, &res->n_devices);
+			if (!devs) {
+				hull_error_set(err, ENOMEM, "device rules");
+				goto out;
+			}
+			res->devices = devs;
+		}
+		int cr = cgroup_resolve_path(cfg->linux_.cgroups_path, id, &cgpath, err) < 0 ||
+			 cgroup_create(cgpath, cfg->linux_.has_resources ? res : NULL, &cg, err) < 0;
+		res->devices = saved;
+		res->n_devices = saved_n;
+		if (cr) {
 			hull_error_wrap(err, "cgroup");
 			goto out;
 		}
@@ -471,7 +548,8 @@ static int do_create(const struct hull_runtime *rt, const char *id, const struct
 	}
 	for (;;) {
 		if (sync_recv(sync[0], &m) < 0) {
-			hull_error_set(err, 0, "the container's init exited before it was ready");
+			init_death_error(pid, cfg, err);
+			pid = -1; /* reaped */
 			goto out;
 		}
 		if (m.type != SYNC_PTY_MASTER)
@@ -507,6 +585,12 @@ static int do_create(const struct hull_runtime *rt, const char *id, const struct
 	ret->pid = pid;
 	ok = true;
 out:
+	if (!ok && pid > 0 && *err && strstr((*err)->msg, "exited before it was ready")) {
+		/* a sync message was lost because the init died: say how it died */
+		hull_error_clear(err);
+		init_death_error(pid, cfg, err);
+		pid = -1;
+	}
 	if (!ok) {
 		if (ret->pty_master >= 0) {
 			close(ret->pty_master);
@@ -572,6 +656,10 @@ static int start_locked(const struct hull_runtime *rt, struct rt_record *rec, hu
 	_cleanup_free_ char *dir = NULL, *fpath = NULL;
 	if (state_dir(rt, rec->id, &dir, err) < 0 || asprintf(&fpath, "%s/%s", dir, EXEC_FIFO) < 0)
 		return -1;
+	/* A reader of our own, opened before we write: once the init has
+	 * exec'd (its fifo fd is close-on-exec) there is no writer left and it
+	 * sees POLLHUP, so poststart runs after the process is executing. */
+	_cleanup_close_ int watch = open(fpath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	_cleanup_close_ int fd = open(fpath, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENXIO)
@@ -580,7 +668,14 @@ static int start_locked(const struct hull_runtime *rt, struct rt_record *rec, hu
 	}
 	if (write(fd, "0", 1) != 1)
 		return hull_error_set(err, errno, "write exec fifo '%s'", fpath);
+	close(TAKE_FD(fd));
 	unlink(fpath);
+	if (watch >= 0) {
+		struct pollfd p = { .fd = watch, .events = 0 };
+		/* bounded: startContainer hooks have their own timeouts */
+		while (poll(&p, 1, 30000) < 0 && errno == EINTR)
+			;
+	}
 	struct oci_config *cfg = NULL;
 	if (state_load_config(rt, rec->id, &cfg, err) < 0)
 		return -1;
@@ -983,7 +1078,11 @@ int rt_run(const struct hull_runtime *rt, const char *id, const struct rt_create
 int rt_config_json(const struct hull_runtime *rt, const char *id, json_t **ret, hull_error **err)
 {
 	struct oci_config *cfg = NULL;
-	if (rt_validate_id(id, err) < 0 || state_load_config(rt, id, &cfg, err) < 0)
+	struct rt_record *rec = NULL;
+	if (rt_validate_id(id, err) < 0 || state_load(rt, id, &rec, err) < 0)
+		return -1;
+	rt_record_free(rec);
+	if (state_load_config(rt, id, &cfg, err) < 0)
 		return -1;
 	*ret = json_incref(cfg->json);
 	oci_config_free(cfg);

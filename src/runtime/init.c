@@ -342,6 +342,12 @@ _Noreturn void init_main(const struct init_args *a)
 			init_fail(a->sync_fd, err);
 		}
 	}
+	/* the runtime has put us in our cgroup: it becomes the namespace's root */
+	const struct oci_namespace *cgns = oci_config_namespace(cfg, CLONE_NEWCGROUP);
+	if (cgns && !cgns->path && unshare(CLONE_NEWCGROUP) < 0) {
+		hull_error_set(&err, errno, "create a cgroup namespace");
+		init_fail(a->sync_fd, err);
+	}
 	const struct oci_namespace *timens = oci_config_namespace(cfg, CLONE_NEWTIME);
 	if (timens && !timens->path && setup_time_namespace(cfg, &err) < 0)
 		init_fail(a->sync_fd, err);

@@ -52,7 +52,8 @@ cfg() {
 
 set_args() {
 	local args
-	args=$(for a in "$@"; do printf '%s\n' "$a"; done | jq -R . | jq -s -c .)
+	args='[]'
+	for a in "$@"; do args=$(jq -c --arg v "$a" '. + [$v]' <<<"$args"); done
 	cfg --argjson a "$args" '.process.args = $a'
 }
 
