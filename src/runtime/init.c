@@ -261,7 +261,7 @@ _Noreturn void init_finish_process(const struct finish_args *f)
 		while (n < 0 && errno == EINTR);
 		if (n != 1)
 			_exit(1);
-		close(f->fifo_fd);
+		/* fifo_fd stays open (close-on-exec): `start` waits for it to go */
 		if (f->cfg && f->cfg->hooks.count[OCI_HOOK_START_CONTAINER] &&
 		    hooks_run(&f->cfg->hooks, OCI_HOOK_START_CONTAINER, f->state_json, &err) < 0)
 			init_fail(-1, err);
