@@ -51,9 +51,9 @@ cfg() {
 }
 
 set_args() {
-	local args
+	local args _arg
 	args='[]'
-	for a in "$@"; do args=$(jq -c --arg v "$a" '. + [$v]' <<<"$args"); done
+	for _arg in "$@"; do args=$(jq -c --arg v "$_arg" '. + [$v]' <<<"$args"); done
 	cfg --argjson a "$args" '.process.args = $a'
 }
 
