@@ -36,6 +36,10 @@ build: deps $(BUILD)/build.ninja
 run: build
 	tests/system/mkbundle.sh $(DEMO)
 	$(BUILD)/hull-runtime --root $(BUILD)/demo-state run --bundle $(DEMO) hull-demo-$$$$
+	tar -C $(DEMO)/rootfs -cf $(BUILD)/demo-rootfs.tar .
+	$(BUILD)/hull --root $(BUILD)/demo-store --runroot $(BUILD)/demo-run import -q \
+	  --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' $(BUILD)/demo-rootfs.tar busybox:demo
+	$(BUILD)/hull --root $(BUILD)/demo-store --runroot $(BUILD)/demo-run images
 
 unit: build
 	meson test -C $(BUILD) --print-errorlogs
