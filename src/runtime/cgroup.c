@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
@@ -636,6 +637,39 @@ char *cgroup_v1_dir(const struct cgroup_v1_hier *h, const char *path)
 }
 
 /* ---- file helpers ---- */
+
+static int cgroup_writev(const char *dir, const char *file, hull_error **err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static int cgroup_writev(const char *dir, const char *file, hull_error **err, const char *fmt, va_list ap)
+{
+	_cleanup_free_ char *v = NULL;
+	if (vasprintf(&v, fmt, ap) < 0)
+		return hull_error_set(err, ENOMEM, "set '%s'", file);
+	return cgroup_write(dir, file, v, err);
+}
+
+int cgroup_writef(const char *dir, const char *file, hull_error **err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = cgroup_writev(dir, file, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int cgroup_writef_optional(const char *dir, const char *file, const char *what, hull_error **err, const char *fmt,
+			   ...)
+{
+	if (!cgroup_file_exists(dir, file)) {
+		log_debug("cgroup: no %s, %s ignored", file, what);
+		return 0;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int r = cgroup_writev(dir, file, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
 
 int cgroup_write(const char *dir, const char *file, const char *value, hull_error **err)
 {

@@ -132,6 +132,13 @@ char *cgroup_v1_dir(const struct cgroup_v1_hier *h, const char *path);
 
 /* Write value to dir/file in one write(2); error "set 'file' to 'value': ...". */
 int cgroup_write(const char *dir, const char *file, const char *value, hull_error **err);
+/* cgroup_write of a printf-formatted value. */
+int cgroup_writef(const char *dir, const char *file, hull_error **err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The same, for a file that only some kernels have: when dir/file is
+ * missing, log "cgroup: no FILE, WHAT ignored" at debug level and succeed. */
+int cgroup_writef_optional(const char *dir, const char *file, const char *what, hull_error **err, const char *fmt,
+			   ...) __attribute__((format(printf, 5, 6)));
 /* Read dir/file whole (malloc'd, NUL-terminated); error "read 'file': ...". */
 int cgroup_read(const char *dir, const char *file, char **ret, hull_error **err);
 /* Whether dir/file exists. */

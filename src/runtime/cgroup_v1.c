@@ -60,19 +60,6 @@ static int ctrl_dir(const struct v1 *c, const char *ctrl, bool required, char **
 	return 0;
 }
 
-static int writef(const char *dir, const char *file, hull_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int writef(const char *dir, const char *file, hull_error **err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *v = NULL;
-	int r = vasprintf(&v, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return hull_error_set(err, ENOMEM, "set '%s'", file);
-	return cgroup_write(dir, file, v, err);
-}
 
 static bool set_nonzero(bool has, int64_t v)
 {
@@ -88,7 +75,7 @@ static bool blank(const char *s)
 
 static int write_i64(const char *dir, const char *file, int64_t v, hull_error **err)
 {
-	return v < 0 ? cgroup_write(dir, file, "-1", err) : writef(dir, file, err, "%" PRId64, v);
+	return v < 0 ? cgroup_write(dir, file, "-1", err) : cgroup_writef(dir, file, err, "%" PRId64, v);
 }
 
 static int apply_memory(const struct v1 *c, const struct oci_resources *r, hull_error **err)
@@ -142,7 +129,7 @@ static int apply_memory(const struct v1 *c, const struct oci_resources *r, hull_
 		if (r->memory_swappiness > 100)
 			return hull_error_set(err, EINVAL, "set 'memory.swappiness' to '%" PRIu64 "': out of range 0-100",
 					      r->memory_swappiness);
-		if (writef(dir, "memory.swappiness", err, "%" PRIu64, r->memory_swappiness) < 0)
+		if (cgroup_writef(dir, "memory.swappiness", err, "%" PRIu64, r->memory_swappiness) < 0)
 			return -1;
 	}
 	if (r->has_disable_oom_killer &&
@@ -162,11 +149,11 @@ static int apply_cpu(const struct v1 *c, const struct oci_resources *r, hull_err
 		_cleanup_free_ char *dir = NULL;
 		if (ctrl_dir(c, "cpu", true, &dir, err) < 0)
 			return -1;
-		if (shares && writef(dir, "cpu.shares", err, "%" PRIu64, r->cpu_shares) < 0)
+		if (shares && cgroup_writef(dir, "cpu.shares", err, "%" PRIu64, r->cpu_shares) < 0)
 			return -1;
 		if (period) {
 			hull_error *e = NULL;
-			if (writef(dir, "cpu.cfs_period_us", &e, "%" PRIu64, r->cpu_period) < 0) {
+			if (cgroup_writef(dir, "cpu.cfs_period_us", &e, "%" PRIu64, r->cpu_period) < 0) {
 				/* the current quota may not fit the new period: quota first */
 				if (!quota || e->status != EINVAL) {
 					if (err && !*err)
@@ -177,32 +164,22 @@ static int apply_cpu(const struct v1 *c, const struct oci_resources *r, hull_err
 				}
 				hull_error_clear(&e);
 				if (write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0 ||
-				    writef(dir, "cpu.cfs_period_us", err, "%" PRIu64, r->cpu_period) < 0)
+				    cgroup_writef(dir, "cpu.cfs_period_us", err, "%" PRIu64, r->cpu_period) < 0)
 					return -1;
 			}
 		}
 		if (quota && write_i64(dir, "cpu.cfs_quota_us", r->cpu_quota, err) < 0)
 			return -1;
-		if (rt_period && writef(dir, "cpu.rt_period_us", err, "%" PRIu64, r->cpu_realtime_period) < 0)
+		if (rt_period && cgroup_writef(dir, "cpu.rt_period_us", err, "%" PRIu64, r->cpu_realtime_period) < 0)
 			return -1;
 		if (rt_runtime && write_i64(dir, "cpu.rt_runtime_us", r->cpu_realtime_runtime, err) < 0)
 			return -1;
-		if (r->has_cpu_burst) {
-			if (cgroup_file_exists(dir, "cpu.cfs_burst_us")) {
-				if (writef(dir, "cpu.cfs_burst_us", err, "%" PRIu64, r->cpu_burst) < 0)
-					return -1;
-			} else {
-				log_debug("cgroup: no cpu.cfs_burst_us, cpu burst ignored");
-			}
-		}
-		if (r->has_cpu_idle) {
-			if (cgroup_file_exists(dir, "cpu.idle")) {
-				if (writef(dir, "cpu.idle", err, "%" PRId64, r->cpu_idle) < 0)
-					return -1;
-			} else {
-				log_debug("cgroup: no cpu.idle, cpu idle ignored");
-			}
-		}
+		if (r->has_cpu_burst &&
+		    cgroup_writef_optional(dir, "cpu.cfs_burst_us", "cpu burst", err, "%" PRIu64, r->cpu_burst) < 0)
+			return -1;
+		if (r->has_cpu_idle &&
+		    cgroup_writef_optional(dir, "cpu.idle", "cpu idle", err, "%" PRId64, r->cpu_idle) < 0)
+			return -1;
 	}
 	bool cpus = r->cpuset_cpus && r->cpuset_cpus[0], mems = r->cpuset_mems && r->cpuset_mems[0];
 	if (cpus || mems) {
@@ -230,7 +207,7 @@ static int write_throttle(const char *dir, const char *file, const struct oci_th
 			  hull_error **err)
 {
 	for (size_t i = 0; i < n; i++)
-		if (writef(dir, file, err, "%" PRId64 ":%" PRId64 " %" PRIu64, d[i].major, d[i].minor, d[i].rate) < 0)
+		if (cgroup_writef(dir, file, err, "%" PRId64 ":%" PRId64 " %" PRIu64, d[i].major, d[i].minor, d[i].rate) < 0)
 			return -1;
 	return 0;
 }
@@ -248,30 +225,26 @@ static int apply_blkio(const struct v1 *c, const struct oci_resources *r, hull_e
 	if (weight) {
 		/* CFQ's blkio.weight, or BFQ's blkio.bfq.weight on newer kernels */
 		const char *f = first_existing(dir, "blkio.weight", "blkio.bfq.weight");
-		if (writef(dir, f ? f : "blkio.weight", err, "%" PRIu16, r->blkio_weight) < 0)
+		if (cgroup_writef(dir, f ? f : "blkio.weight", err, "%" PRIu16, r->blkio_weight) < 0)
 			return -1;
 	}
 	if (leaf) {
-		if (cgroup_file_exists(dir, "blkio.leaf_weight")) {
-			if (writef(dir, "blkio.leaf_weight", err, "%" PRIu16, r->blkio_leaf_weight) < 0)
-				return -1;
-		} else {
-			log_debug("cgroup: no blkio.leaf_weight (CFQ is gone), leafWeight ignored");
-		}
+		if (cgroup_writef_optional(dir, "blkio.leaf_weight", "leafWeight", err, "%" PRIu16,
+					   r->blkio_leaf_weight) < 0)
+			return -1;
 	}
 	for (size_t i = 0; i < r->n_blkio_weight_devices; i++) {
 		const struct oci_weight_device *wd = &r->blkio_weight_devices[i];
 		if (wd->has_weight) {
 			const char *f = first_existing(dir, "blkio.weight_device", "blkio.bfq.weight_device");
-			if (writef(dir, f ? f : "blkio.weight_device", err, "%" PRId64 ":%" PRId64 " %" PRIu16,
+			if (cgroup_writef(dir, f ? f : "blkio.weight_device", err, "%" PRId64 ":%" PRId64 " %" PRIu16,
 				   wd->major, wd->minor, wd->weight) < 0)
 				return -1;
 		}
 		if (wd->has_leaf_weight) {
-			if (!cgroup_file_exists(dir, "blkio.leaf_weight_device"))
-				log_debug("cgroup: no blkio.leaf_weight_device, leafWeight ignored");
-			else if (writef(dir, "blkio.leaf_weight_device", err, "%" PRId64 ":%" PRId64 " %" PRIu16,
-					wd->major, wd->minor, wd->leaf_weight) < 0)
+			if (cgroup_writef_optional(dir, "blkio.leaf_weight_device", "leafWeight", err,
+						   "%" PRId64 ":%" PRId64 " %" PRIu16, wd->major, wd->minor,
+						   wd->leaf_weight) < 0)
 				return -1;
 		}
 	}
@@ -307,9 +280,9 @@ static int apply_hugetlb(const struct v1 *c, const struct oci_resources *r, hull
 		char file[128], rsvd[128];
 		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", h->page_size);
 		snprintf(rsvd, sizeof(rsvd), "hugetlb.%s.rsvd.limit_in_bytes", h->page_size);
-		if (writef(dir, file, err, "%" PRIu64, h->limit) < 0)
+		if (cgroup_writef(dir, file, err, "%" PRIu64, h->limit) < 0)
 			return -1;
-		if (cgroup_file_exists(dir, rsvd) && writef(dir, rsvd, err, "%" PRIu64, h->limit) < 0)
+		if (cgroup_file_exists(dir, rsvd) && cgroup_writef(dir, rsvd, err, "%" PRIu64, h->limit) < 0)
 			return -1;
 	}
 	return 0;
@@ -343,7 +316,7 @@ static int apply_devices(const struct v1 *c, const struct oci_resources *r, hull
 			snprintf(maj, sizeof(maj), "%" PRId64, d->major);
 		if (d->minor >= 0)
 			snprintf(min, sizeof(min), "%" PRId64, d->minor);
-		if (writef(dir, file, err, "%c %s:%s %s", type, maj, min, access) < 0)
+		if (cgroup_writef(dir, file, err, "%c %s:%s %s", type, maj, min, access) < 0)
 			return -1;
 	}
 	return 0;
@@ -362,7 +335,7 @@ static int apply_all(const struct v1 *c, const struct oci_resources *r, hull_err
 		_cleanup_free_ char *dir = NULL;
 		if (ctrl_dir(c, "pids", true, &dir, err) < 0)
 			return -1;
-		if (r->pids_limit > 0 ? writef(dir, "pids.max", err, "%" PRId64, r->pids_limit) < 0
+		if (r->pids_limit > 0 ? cgroup_writef(dir, "pids.max", err, "%" PRId64, r->pids_limit) < 0
 				      : cgroup_write(dir, "pids.max", "max", err) < 0)
 			return -1;
 	}
@@ -374,7 +347,7 @@ static int apply_all(const struct v1 *c, const struct oci_resources *r, hull_err
 			return -1;
 		if (!dir)
 			log_debug("cgroup: net_cls is not mounted, network classID ignored");
-		else if (writef(dir, "net_cls.classid", err, "%" PRIu32, r->net_class_id) < 0)
+		else if (cgroup_writef(dir, "net_cls.classid", err, "%" PRIu32, r->net_class_id) < 0)
 			return -1;
 	}
 	return 0;

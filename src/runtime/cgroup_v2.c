@@ -27,19 +27,6 @@ static char *v2_dir(const char *path)
 	return d;
 }
 
-static int writef(const char *dir, const char *file, hull_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int writef(const char *dir, const char *file, hull_error **err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *v = NULL;
-	int r = vasprintf(&v, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return hull_error_set(err, ENOMEM, "set '%s'", file);
-	return cgroup_write(dir, file, v, err);
-}
 
 static bool has_word(const char *list, const char *word)
 {
@@ -103,12 +90,12 @@ static int apply_memory(const char *dir, const struct oci_resources *r, hull_err
 	bool swap_set = set_nonzero(r->has_memory_swap, r->memory_swap);
 	if (limit_set) {
 		if (r->memory_limit < 0 ? cgroup_write(dir, "memory.max", "max", err) < 0
-					: writef(dir, "memory.max", err, "%" PRId64, r->memory_limit) < 0)
+					: cgroup_writef(dir, "memory.max", err, "%" PRId64, r->memory_limit) < 0)
 			return -1;
 	}
 	if (set_nonzero(r->has_memory_reservation, r->memory_reservation)) {
 		if (r->memory_reservation < 0 ? cgroup_write(dir, "memory.low", "max", err) < 0
-					      : writef(dir, "memory.low", err, "%" PRId64, r->memory_reservation) < 0)
+					      : cgroup_writef(dir, "memory.low", err, "%" PRId64, r->memory_reservation) < 0)
 			return -1;
 	}
 	if (swap_set) {
@@ -127,7 +114,7 @@ static int apply_memory(const char *dir, const struct oci_resources *r, hull_err
 					      "set 'memory.swap.max': memory+swap limit %" PRId64
 					      " is below the memory limit %" PRId64,
 					      r->memory_swap, r->memory_limit);
-		} else if (writef(dir, "memory.swap.max", err, "%" PRId64, r->memory_swap - r->memory_limit) < 0) {
+		} else if (cgroup_writef(dir, "memory.swap.max", err, "%" PRId64, r->memory_swap - r->memory_limit) < 0) {
 			return -1;
 		}
 	}
@@ -153,7 +140,7 @@ static uint64_t shares_to_weight(uint64_t shares)
 static int apply_cpu(const char *dir, const struct oci_resources *r, hull_error **err)
 {
 	if (r->has_cpu_shares && r->cpu_shares != 0 &&
-	    writef(dir, "cpu.weight", err, "%" PRIu64, shares_to_weight(r->cpu_shares)) < 0)
+	    cgroup_writef(dir, "cpu.weight", err, "%" PRIu64, shares_to_weight(r->cpu_shares)) < 0)
 		return -1;
 	bool quota_set = set_nonzero(r->has_cpu_quota, r->cpu_quota);
 	bool period_set = r->has_cpu_period && r->cpu_period != 0;
@@ -173,26 +160,15 @@ static int apply_cpu(const char *dir, const struct oci_resources *r, hull_error 
 				}
 			}
 		}
-		if (period_set ? writef(dir, "cpu.max", err, "%s %" PRIu64, quota, r->cpu_period) < 0
+		if (period_set ? cgroup_writef(dir, "cpu.max", err, "%s %" PRIu64, quota, r->cpu_period) < 0
 			       : cgroup_write(dir, "cpu.max", quota, err) < 0)
 			return -1;
 	}
-	if (r->has_cpu_burst) {
-		if (cgroup_file_exists(dir, "cpu.max.burst")) {
-			if (writef(dir, "cpu.max.burst", err, "%" PRIu64, r->cpu_burst) < 0)
-				return -1;
-		} else {
-			log_debug("cgroup: no cpu.max.burst, cpu burst ignored");
-		}
-	}
-	if (r->has_cpu_idle) {
-		if (cgroup_file_exists(dir, "cpu.idle")) {
-			if (writef(dir, "cpu.idle", err, "%" PRId64, r->cpu_idle) < 0)
-				return -1;
-		} else {
-			log_debug("cgroup: no cpu.idle, cpu idle ignored");
-		}
-	}
+	if (r->has_cpu_burst &&
+	    cgroup_writef_optional(dir, "cpu.max.burst", "cpu burst", err, "%" PRIu64, r->cpu_burst) < 0)
+		return -1;
+	if (r->has_cpu_idle && cgroup_writef_optional(dir, "cpu.idle", "cpu idle", err, "%" PRId64, r->cpu_idle) < 0)
+		return -1;
 	if (set_nonzero(r->has_cpu_realtime_runtime, r->cpu_realtime_runtime) ||
 	    (r->has_cpu_realtime_period && r->cpu_realtime_period != 0))
 		return hull_error_set(err, EOPNOTSUPP, "set realtime cpu runtime/period: not available with cgroup v2");
@@ -217,9 +193,9 @@ static int write_weight(const char *dir, const char *dev, uint16_t weight, hull_
 {
 	bool bfq = cgroup_file_exists(dir, "io.bfq.weight");
 	bool iow = cgroup_file_exists(dir, "io.weight");
-	if (bfq && writef(dir, "io.bfq.weight", err, "%s%" PRIu16, dev, weight) < 0)
+	if (bfq && cgroup_writef(dir, "io.bfq.weight", err, "%s%" PRIu16, dev, weight) < 0)
 		return -1;
-	if ((iow || !bfq) && writef(dir, "io.weight", err, "%s%" PRIu64, dev, blkio_to_io_weight(weight)) < 0)
+	if ((iow || !bfq) && cgroup_writef(dir, "io.weight", err, "%s%" PRIu64, dev, blkio_to_io_weight(weight)) < 0)
 		return -1;
 	return 0;
 }
@@ -233,7 +209,7 @@ static int write_io_max(const char *dir, const struct oci_throttle_device *d, si
 			snprintf(rate, sizeof(rate), "max");
 		else
 			snprintf(rate, sizeof(rate), "%" PRIu64, d[i].rate);
-		if (writef(dir, "io.max", err, "%" PRId64 ":%" PRId64 " %s=%s", d[i].major, d[i].minor, key, rate) < 0)
+		if (cgroup_writef(dir, "io.max", err, "%" PRId64 ":%" PRId64 " %s=%s", d[i].major, d[i].minor, key, rate) < 0)
 			return -1;
 	}
 	return 0;
@@ -277,9 +253,9 @@ static int apply_hugetlb(const char *dir, const struct oci_resources *r, hull_er
 		char file[128], rsvd[128];
 		snprintf(file, sizeof(file), "hugetlb.%s.max", h->page_size);
 		snprintf(rsvd, sizeof(rsvd), "hugetlb.%s.rsvd.max", h->page_size);
-		if (writef(dir, file, err, "%" PRIu64, h->limit) < 0)
+		if (cgroup_writef(dir, file, err, "%" PRIu64, h->limit) < 0)
 			return -1;
-		if (cgroup_file_exists(dir, rsvd) && writef(dir, rsvd, err, "%" PRIu64, h->limit) < 0)
+		if (cgroup_file_exists(dir, rsvd) && cgroup_writef(dir, rsvd, err, "%" PRIu64, h->limit) < 0)
 			return -1;
 	}
 	return 0;
@@ -295,7 +271,7 @@ static int v2_apply(const char *path, const struct oci_resources *r, hull_error 
 	if (apply_memory(dir, r, err) < 0 || apply_cpu(dir, r, err) < 0)
 		return -1;
 	if (r->has_pids_limit) {
-		if (r->pids_limit > 0 ? writef(dir, "pids.max", err, "%" PRId64, r->pids_limit) < 0
+		if (r->pids_limit > 0 ? cgroup_writef(dir, "pids.max", err, "%" PRId64, r->pids_limit) < 0
 				      : cgroup_write(dir, "pids.max", "max", err) < 0)
 			return -1;
 	}
