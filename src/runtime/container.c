@@ -166,23 +166,6 @@ struct created {
 	int pty_master; /* -1 unless terminal without console socket */
 };
 
-static int connect_console(const char *path, hull_error **err)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return hull_error_set(err, 0, "console socket path '%s' is too long", path);
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return hull_error_set(err, errno, "open a socket for the console socket");
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int e = errno;
-		close(fd);
-		return hull_error_set(err, e, "connect to the console socket '%s'", path);
-	}
-	return fd;
-}
-
 static pid_t raw_clone(unsigned long flags)
 {
 	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
@@ -192,8 +175,7 @@ static pid_t raw_clone(unsigned long flags)
  * intermediate process does before it clones the init. */
 static int join_namespaces(const struct oci_config *cfg, hull_error **err)
 {
-	static const int order[] = { CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID,
-				     CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS };
+	static const int order[] = RT_NS_JOIN_ORDER;
 	for (size_t k = 0; k < ARRAY_SIZE(order); k++) {
 		const struct oci_namespace *ns = oci_config_namespace(cfg, order[k]);
 		if (!ns || !ns->path || !*ns->path)
@@ -435,9 +417,11 @@ static int do_create(const struct hull_runtime *rt, const char *id, const struct
 		}
 	}
 	if (o->console_socket) {
-		console = connect_console(o->console_socket, err);
-		if (console < 0)
+		console = proc_unix_connect(o->console_socket);
+		if (console < 0) {
+			hull_error_set(err, -console, "connect to the console socket '%s'", o->console_socket);
 			goto out;
+		}
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
 		hull_error_set(err, errno, "make the sync socket");
@@ -546,30 +530,9 @@ static int do_create(const struct hull_runtime *rt, const char *id, const struct
 			goto out;
 		}
 	}
-	for (;;) {
-		if (sync_recv(sync[0], &m) < 0) {
-			init_death_error(pid, cfg, err);
-			pid = -1; /* reaped */
-			goto out;
-		}
-		if (m.type != SYNC_PTY_MASTER)
-			break;
-		int fd = proc_recv_fd(sync[0]);
-		if (fd < 0) {
-			hull_error_set(err, -fd, "receive the pty master");
-			goto out;
-		}
-		ret->pty_master = fd;
-	}
-	if (m.type == SYNC_ERROR) {
-		hull_error_set(err, 0, "%s", m.msg);
-		(*err)->status = m.value;
+	/* an init that dies here is described at out: (init_death_error) */
+	if (sync_wait_ready(sync[0], SYNC_READY, "the container's init", &ret->pty_master, err) < 0)
 		goto out;
-	}
-	if (m.type != SYNC_READY) {
-		hull_error_set(err, 0, "unexpected message %d from the container's init", m.type);
-		goto out;
-	}
 	rec.status_hint = (char *)"created";
 	if (state_save(rt, &rec, err) < 0)
 		goto out;
@@ -939,16 +902,22 @@ static void copy_fd(int from, int to, bool *eof)
 	}
 }
 
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+/* The signals a foreground run or exec passes on (plus SIGCHLD, which it
+ * waits on), all handled through a signalfd. */
+static void supervised_sigset(sigset_t *set)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+	sigemptyset(set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(set, forwarded[i]);
+	sigaddset(set, SIGCHLD);
+}
 
 /* Wait for pid, forwarding signals and proxying the pty; returns its exit code. */
 static int supervise(pid_t pid, int pty, hull_error **err)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-		sigaddset(&set, forwarded_signals[i]);
-	sigaddset(&set, SIGCHLD);
+	supervised_sigset(&set);
 	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		return hull_error_set(err, errno, "signalfd");
@@ -1020,10 +989,7 @@ static int supervise(pid_t pid, int pty, hull_error **err)
 int rt_supervise_pty(pid_t pid, int pty, hull_error **err)
 {
 	sigset_t set, old;
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-		sigaddset(&set, forwarded_signals[i]);
-	sigaddset(&set, SIGCHLD);
+	supervised_sigset(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	int code = supervise(pid, pty, err);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -1034,10 +1000,7 @@ int rt_run(const struct hull_runtime *rt, const char *id, const struct rt_create
 	   int *ret_exit, hull_error **err)
 {
 	sigset_t set, old;
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-		sigaddset(&set, forwarded_signals[i]);
-	sigaddset(&set, SIGCHLD);
+	supervised_sigset(&set);
 	if (!detach)
 		sigprocmask(SIG_BLOCK, &set, &old);
 	struct created c = { -1, -1 };

@@ -27,8 +27,7 @@
 #include "util/log.h"
 #include "util/proc.h"
 
-static const int ns_order[] = { CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
-				CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS };
+static const int ns_order[] = RT_NS_JOIN_ORDER;
 
 /* Open the container's namespaces that differ from ours; fds[i] is -1 for
  * ones shared with us. */
@@ -36,11 +35,7 @@ static int open_namespaces(pid_t pid, int fds[static 8], hull_error **err)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(ns_order); i++) {
 		fds[i] = -1;
-		const char *name = oci_namespace_name(ns_order[i]);
-		if (ns_order[i] == CLONE_NEWNET)
-			name = "net";
-		else if (ns_order[i] == CLONE_NEWNS)
-			name = "mnt";
+		const char *name = oci_namespace_name(ns_order[i]); /* the /proc/PID/ns/ name */
 		char path[64], self[64];
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
 		snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
@@ -57,23 +52,6 @@ static int open_namespaces(pid_t pid, int fds[static 8], hull_error **err)
 			return hull_error_set(err, errno, "open '%s'", path);
 	}
 	return 0;
-}
-
-static int connect_socket(const char *path, hull_error **err)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return hull_error_set(err, 0, "console socket path '%s' is too long", path);
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return hull_error_set(err, errno, "socket");
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int e = errno;
-		close(fd);
-		return hull_error_set(err, e, "connect to the console socket '%s'", path);
-	}
-	return fd;
 }
 
 int rt_exec(const struct hull_runtime *rt, const char *id, const struct rt_exec_opts *o, int *ret_exit,
@@ -120,8 +98,10 @@ int rt_exec(const struct hull_runtime *rt, const char *id, const struct rt_exec_
 	}
 	if (open_namespaces(rec->pid, ns, err) < 0)
 		goto out;
-	if (o->console_socket && (console = connect_socket(o->console_socket, err)) < 0)
+	if (o->console_socket && (console = proc_unix_connect(o->console_socket)) < 0) {
+		hull_error_set(err, -console, "connect to the console socket '%s'", o->console_socket);
 		goto out;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
 		hull_error_set(err, errno, "make the sync socket");
 		goto out;
@@ -160,14 +140,9 @@ int rt_exec(const struct hull_runtime *rt, const char *id, const struct rt_exec_
 				.sync_fd = sync[1],
 				.console_fd = console,
 				.pty_to_runtime = proc.terminal && console < 0,
-				.setgroups_allowed = true,
 				.preserve_fds = o->preserve_fds,
 				.fifo_fd = -1,
 			};
-			_cleanup_free_ char *sg = NULL;
-			if (fs_read_file_at(AT_FDCWD, "/proc/self/setgroups", 64, &sg, NULL) == 0 &&
-			    strncmp(sg, "deny", 4) == 0)
-				f.setgroups_allowed = false;
 			init_finish_process(&f);
 		}
 		sync_send(sync[1], SYNC_CHILD_PID, c, NULL);
@@ -195,28 +170,8 @@ int rt_exec(const struct hull_runtime *rt, const char *id, const struct rt_exec_
 		hull_error_set(err, errno, "start the exec process");
 		goto out;
 	}
-	for (;;) {
-		if (sync_recv(sync[0], &m) < 0) {
-			hull_error_set(err, 0, "the exec process exited before it was ready");
-			goto out;
-		}
-		if (m.type != SYNC_PTY_MASTER)
-			break;
-		pty = proc_recv_fd(sync[0]);
-		if (pty < 0) {
-			hull_error_set(err, -pty, "receive the pty master");
-			goto out;
-		}
-	}
-	if (m.type == SYNC_ERROR) {
-		hull_error_set(err, 0, "%s", m.msg);
-		(*err)->status = m.value;
+	if (sync_wait_ready(sync[0], SYNC_EXEC_READY, "the exec process", &pty, err) < 0)
 		goto out;
-	}
-	if (m.type != SYNC_EXEC_READY) {
-		hull_error_set(err, 0, "unexpected message %d from the exec process", m.type);
-		goto out;
-	}
 	if (o->pid_file) {
 		char buf[32];
 		int n = snprintf(buf, sizeof(buf), "%d", (int)pid);

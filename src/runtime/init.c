@@ -201,6 +201,16 @@ static int change_dir(const char *cwd, hull_error **err)
 	return 0;
 }
 
+/* Whether this user namespace lets us call setgroups(2) ("deny" is written
+ * for an unprivileged single-id mapping). */
+static bool setgroups_allowed(void)
+{
+	_cleanup_free_ char *s = NULL;
+	if (fs_read_file_at(AT_FDCWD, "/proc/self/setgroups", 64, &s, NULL) < 0)
+		return true;
+	return strncmp(s, "deny", 4) != 0;
+}
+
 _Noreturn void init_finish_process(const struct finish_args *f)
 {
 	hull_error *err = NULL;
@@ -228,7 +238,7 @@ _Noreturn void init_finish_process(const struct finish_args *f)
 		init_fail(f->sync_fd, err);
 	if (sec_drop_bounding(&p->caps, &err) < 0)
 		init_fail(f->sync_fd, err);
-	if (sec_set_user(&p->user, f->setgroups_allowed, &err) < 0)
+	if (sec_set_user(&p->user, setgroups_allowed(), &err) < 0)
 		init_fail(f->sync_fd, err);
 	if (sec_apply_caps(&p->caps, &err) < 0)
 		init_fail(f->sync_fd, err);
@@ -302,13 +312,6 @@ static int setup_time_namespace(const struct oci_config *cfg, hull_error **err)
 	return 0;
 }
 
-static bool setgroups_allowed(void)
-{
-	_cleanup_free_ char *s = NULL;
-	if (fs_read_file_at(AT_FDCWD, "/proc/self/setgroups", 64, &s, NULL) < 0)
-		return true;
-	return strncmp(s, "deny", 4) != 0;
-}
 
 _Noreturn void init_main(const struct init_args *a)
 {
@@ -414,7 +417,6 @@ _Noreturn void init_main(const struct init_args *a)
 		.sync_fd = a->sync_fd,
 		.console_fd = a->console_fd,
 		.pty_to_runtime = a->pty_to_runtime,
-		.setgroups_allowed = setgroups_allowed(),
 		.preserve_fds = a->preserve_fds,
 		.fifo_fd = a->fifo_fd,
 		.cfg = cfg,

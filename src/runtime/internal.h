@@ -73,6 +73,17 @@ int sync_send(int fd, enum sync_type type, int value, const char *msg);
 int sync_recv(int fd, struct sync_msg *m);
 /* Receive and require `type`; a SYNC_ERROR becomes err with its message. */
 int sync_expect(int fd, enum sync_type type, struct sync_msg *m, hull_error **err);
+/* Wait for `want` (READY or EXEC_READY), taking a pty master sent on the
+ * way into *ret_pty (left alone if none comes).  A SYNC_ERROR becomes err
+ * with the child's message and errno; EOF is "<who> exited before it was
+ * ready". */
+int sync_wait_ready(int fd, enum sync_type want, const char *who, int *ret_pty, hull_error **err);
+
+/* The order namespaces are joined in: user first (it grants the rights for
+ * the rest), mount last (it changes the root). */
+#define RT_NS_JOIN_ORDER                                                                             \
+	{ CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWCGROUP, \
+	  CLONE_NEWTIME, CLONE_NEWNS }
 
 /* ---- init.c: what the container's first process does ---- */
 struct init_args {
@@ -105,7 +116,6 @@ struct finish_args {
 	int sync_fd;
 	int console_fd;
 	bool pty_to_runtime;
-	bool setgroups_allowed;
 	int preserve_fds;
 	int fifo_fd;            /* wait on it before exec (init after create), or -1 */
 	const struct oci_config *cfg; /* for startContainer hooks (init only), or NULL */

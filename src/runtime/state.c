@@ -302,3 +302,28 @@ int sync_expect(int fd, enum sync_type type, struct sync_msg *m, hull_error **er
 				      m->type, (int)type);
 	return 0;
 }
+
+int sync_wait_ready(int fd, enum sync_type want, const char *who, int *ret_pty, hull_error **err)
+{
+	struct sync_msg m;
+	for (;;) {
+		if (sync_recv(fd, &m) < 0)
+			return hull_error_set(err, 0, "%s exited before it was ready", who);
+		if (m.type != SYNC_PTY_MASTER)
+			break;
+		int pty = proc_recv_fd(fd);
+		if (pty < 0)
+			return hull_error_set(err, -pty, "receive the pty master");
+		if (*ret_pty >= 0)
+			close(*ret_pty);
+		*ret_pty = pty;
+	}
+	if (m.type == SYNC_ERROR) {
+		hull_error_set(err, 0, "%s", m.msg);
+		(*err)->status = m.value;
+		return -1;
+	}
+	if (m.type != (int)want)
+		return hull_error_set(err, 0, "unexpected message %d from %s", m.type, who);
+	return 0;
+}

@@ -23,6 +23,10 @@ int proc_wait_exit_code(pid_t pid);
 int proc_send_fd(int sock, int fd, const char *name);
 int proc_recv_fd(int sock);
 
+/* Connect a SOCK_STREAM unix socket to path (close-on-exec).  The fd, or
+ * -errno (-ENAMETOOLONG for a path that does not fit sun_path). */
+int proc_unix_connect(const char *path);
+
 /* Count and duplicate NULL-terminated string arrays. */
 size_t strv_length(char *const *v);
 char **strv_copy(char *const *v);
