@@ -295,8 +295,11 @@ int sync_expect(int fd, enum sync_type type, struct sync_msg *m, hull_error **er
 		return hull_error_set(err, 0, "the container's init exited before it was ready");
 	if (r < 0)
 		return hull_error_set(err, -r, "read from the container's init");
-	if (m->type == SYNC_ERROR)
-		return hull_error_set(err, m->value > 0 ? 0 : 0, "%s", m->msg);
+	if (m->type == SYNC_ERROR) {
+		hull_error_set(err, 0, "%s", m->msg);
+		(*err)->status = m->value;
+		return -1;
+	}
 	if (m->type != (int)type)
 		return hull_error_set(err, 0, "unexpected message %d from the container's init (wanted %d)",
 				      m->type, (int)type);
